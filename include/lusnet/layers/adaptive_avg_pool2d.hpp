@@ -1,0 +1,72 @@
+#pragma once
+
+/// @file adaptive_avg_pool2d.hpp
+/// Adaptive average pooling (`nn.AdaptiveAvgPool2d`): a fixed output size from any input size.
+
+#include "lusnet/layers/layer.hpp"
+
+namespace lusnet {
+
+/// Averages bin `i` over input rows `[floor(i*H/OH), ceil((i+1)*H/OH))`, and likewise in width,
+/// as PyTorch does; bins overlap when the input does not divide evenly.
+class adaptive_avg_pool2d : public unary_layer {
+public:
+    explicit adaptive_avg_pool2d(size2 output_size) : m_output(output_size) {
+        if (!output_size.h || !output_size.w) {
+            throw invalid_argument("create AdaptiveAvgPool2d", "",
+                                   "expected a positive output size, got " + output_size.str());
+        }
+    }
+
+    const char* kind() const override { return "AdaptiveAvgPool2d"; }
+    using unary_layer::forward;
+    using unary_layer::output_shape;
+    shape4 output_shape(const shape4& input) const override {
+        if (input.h == 0 || input.w == 0) {
+            throw shape_error("forward", describe(),
+                              "expected a non-empty plane, got " + input.str());
+        }
+        return {input.n, input.c, m_output.h, m_output.w};
+    }
+    tensor forward(const_tensor_view input) const override;
+    size2 output_size() const { return m_output; }
+
+private:
+    size2 m_output;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Definitions
+
+inline tensor adaptive_avg_pool2d::forward(const_tensor_view input) const {
+    const shape4 in = input.shape();
+    const shape4 out = output_shape(in);
+    const auto begin = [](std::size_t i, std::size_t in_size, std::size_t out_size) {
+        return i * in_size / out_size;
+    };
+    const auto end = [](std::size_t i, std::size_t in_size, std::size_t out_size) {
+        return ((i + 1) * in_size + out_size - 1) / out_size;
+    };
+
+    tensor output(out);
+    for (std::size_t p = 0; p < in.n * in.c; ++p) {
+        const float* x = input.data() + p * in.plane_size();
+        float* y = output.data() + p * out.plane_size();
+        for (std::size_t oy = 0; oy < out.h; ++oy) {
+            const std::size_t y0 = begin(oy, in.h, out.h), y1 = end(oy, in.h, out.h);
+            for (std::size_t ox = 0; ox < out.w; ++ox) {
+                const std::size_t x0 = begin(ox, in.w, out.w), x1 = end(ox, in.w, out.w);
+                float sum = 0.0f;
+                for (std::size_t yy = y0; yy < y1; ++yy) {
+                    for (std::size_t xx = x0; xx < x1; ++xx) {
+                        sum += x[yy * in.w + xx];
+                    }
+                }
+                y[oy * out.w + ox] = sum / static_cast<float>((y1 - y0) * (x1 - x0));
+            }
+        }
+    }
+    return output;
+}
+
+} // namespace lusnet

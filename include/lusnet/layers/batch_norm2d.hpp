@@ -1,0 +1,121 @@
+#pragma once
+
+/// @file batch_norm2d.hpp
+/// Batch normalisation at inference (`nn.BatchNorm2d` in eval mode): running statistics.
+
+#include "lusnet/layers/layer.hpp"
+
+#include <cmath>
+
+namespace lusnet {
+
+/// Settings of a batch normalisation, named as in `nn.BatchNorm2d`.
+struct batch_norm2d_options {
+    std::size_t num_features = 0;
+    /// Added to the variance; PyTorch's default is 1e-5, InceptionV3 uses 1e-3.
+    float eps = 1e-5f;
+    /// Running-statistics momentum, used by training.
+    float momentum = 0.1f;
+    /// Whether the layer has a learnable scale (weight) and shift (bias).
+    bool affine = true;
+
+    batch_norm2d_options() = default;
+    explicit batch_norm2d_options(std::size_t features, float eps_ = 1e-5f)
+        : num_features(features), eps(eps_) {}
+};
+
+/// y = (x - running_mean) / sqrt(running_var + eps) * weight + bias, per channel.
+class batch_norm2d : public unary_layer {
+public:
+    explicit batch_norm2d(const batch_norm2d_options& options);
+
+    const char* kind() const override { return "BatchNorm2d"; }
+    using unary_layer::forward;
+    using unary_layer::output_shape;
+    shape4 output_shape(const shape4& input) const override;
+    tensor forward(const_tensor_view input) const override;
+    std::vector<parameter*> parameters() override;
+    std::vector<std::string> ignored_keys() const override { return {"num_batches_tracked"}; }
+
+    const batch_norm2d_options& options() const { return m_options; }
+    parameter& weight() { return m_weight; }
+    parameter& bias() { return m_bias; }
+    parameter& running_mean() { return m_mean; }
+    parameter& running_var() { return m_var; }
+
+    /// The per-channel affine map `y = scale * x + shift` the layer applies at inference.
+    void affine_map(std::vector<float>& scale, std::vector<float>& shift) const;
+
+private:
+    batch_norm2d_options m_options;
+    parameter m_weight;
+    parameter m_bias;
+    parameter m_mean;
+    parameter m_var;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Definitions
+
+inline batch_norm2d::batch_norm2d(const batch_norm2d_options& options)
+    : m_options(options), m_weight("weight", {options.num_features}, 1.0f),
+      m_bias("bias", {options.num_features}), m_mean("running_mean", {options.num_features}),
+      m_var("running_var", {options.num_features}, 1.0f) {
+    if (options.num_features == 0 || !(options.eps > 0.0f)) {
+        throw invalid_argument("create BatchNorm2d", "",
+                               "expected num_features > 0 and eps > 0, got num_features = " +
+                                   std::to_string(options.num_features) +
+                                   ", eps = " + std::to_string(options.eps));
+    }
+}
+
+inline std::vector<parameter*> batch_norm2d::parameters() {
+    if (m_options.affine) {
+        return {&m_weight, &m_bias, &m_mean, &m_var};
+    }
+    return {&m_mean, &m_var};
+}
+
+inline shape4 batch_norm2d::output_shape(const shape4& input) const {
+    if (input.c != m_options.num_features) {
+        throw shape_error("forward", describe(),
+                          "expected " + std::to_string(m_options.num_features) +
+                              " channels, got input " + input.str());
+    }
+    return input;
+}
+
+inline void batch_norm2d::affine_map(std::vector<float>& scale, std::vector<float>& shift) const {
+    const std::size_t channels = m_options.num_features;
+    scale.resize(channels);
+    shift.resize(channels);
+    for (std::size_t c = 0; c < channels; ++c) {
+        // Same order of operations as PyTorch's CPU kernel: invstd first, then the affine part.
+        const float invstd = 1.0f / std::sqrt(m_var.values[c] + m_options.eps);
+        const float gamma = m_options.affine ? m_weight.values[c] : 1.0f;
+        const float beta = m_options.affine ? m_bias.values[c] : 0.0f;
+        scale[c] = invstd * gamma;
+        shift[c] = beta - m_mean.values[c] * scale[c];
+    }
+}
+
+inline tensor batch_norm2d::forward(const_tensor_view input) const {
+    const shape4 shape = output_shape(input.shape());
+    std::vector<float> scale, shift;
+    affine_map(scale, shift);
+
+    tensor output(shape);
+    const std::size_t plane = shape.plane_size();
+    for (std::size_t n = 0; n < shape.n; ++n) {
+        for (std::size_t c = 0; c < shape.c; ++c) {
+            const float* x = input.sample(n) + c * plane;
+            float* y = output.sample(n) + c * plane;
+            for (std::size_t i = 0; i < plane; ++i) {
+                y[i] = x[i] * scale[c] + shift[c];
+            }
+        }
+    }
+    return output;
+}
+
+} // namespace lusnet

@@ -1,0 +1,49 @@
+#pragma once
+
+/// @file concat.hpp
+/// Concatenation along channels (`torch.cat(xs, dim=1)`), the join of Inception branches.
+
+#include "lusnet/layers/layer.hpp"
+
+#include <algorithm>
+
+namespace lusnet {
+
+/// Stacks the channels of one or more inputs of equal N, H and W, in input order.
+class concat : public layer {
+public:
+    const char* kind() const override { return "Concat"; }
+    std::size_t arity() const override { return 0; }
+
+    shape4 output_shape(const std::vector<shape4>& inputs) const override {
+        check_arity(inputs.size());
+        shape4 out = inputs.front();
+        for (std::size_t i = 1; i < inputs.size(); ++i) {
+            const shape4& s = inputs[i];
+            if (s.n != out.n || s.h != out.h || s.w != out.w) {
+                throw shape_error("forward", describe(),
+                                  "expected inputs of equal N, H and W, got " +
+                                      inputs.front().str() + " and " + s.str());
+            }
+            out.c += s.c;
+        }
+        return out;
+    }
+
+    tensor forward(const std::vector<const_tensor_view>& inputs) const override {
+        std::vector<shape4> shapes;
+        for (const auto& x : inputs) {
+            shapes.push_back(x.shape());
+        }
+        tensor output(output_shape(shapes));
+        for (std::size_t n = 0; n < output.shape().n; ++n) {
+            float* y = output.sample(n);
+            for (const auto& x : inputs) {
+                y = std::copy(x.sample(n), x.sample(n) + x.shape().sample_size(), y);
+            }
+        }
+        return output;
+    }
+};
+
+} // namespace lusnet

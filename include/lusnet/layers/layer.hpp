@@ -1,0 +1,163 @@
+#pragma once
+
+/// @file layer.hpp
+/// The interface every layer implements, and the named parameters it owns.
+
+#include "lusnet/error.hpp"
+#include "lusnet/tensor.hpp"
+
+#include <cstddef>
+#include <functional>
+#include <numeric>
+#include <string>
+#include <vector>
+
+namespace lusnet {
+
+/// A pair of sizes along height and width; one number sets both.
+struct size2 {
+    std::size_t h = 1; ///< along height
+    std::size_t w = 1; ///< along width
+    size2() = default;
+    size2(std::size_t both) : h(both), w(both) {}
+    size2(std::size_t h_, std::size_t w_) : h(h_), w(w_) {}
+    std::string str() const { return "(" + std::to_string(h) + ", " + std::to_string(w) + ")"; }
+};
+
+/// A learnable tensor or buffer of a layer, in PyTorch's layout and under PyTorch's name.
+struct parameter {
+    /// The key suffix in a state dict: "weight", "bias", "running_mean", "running_var".
+    std::string name;
+    /// The PyTorch shape, e.g. `[O, I/groups, kH, kW]` for a convolution weight.
+    std::vector<std::size_t> shape;
+    /// Row-major values, `product(shape)` of them.
+    std::vector<float, aligned_allocator> values;
+
+    parameter(std::string name_, std::vector<std::size_t> shape_, float fill = 0.0f)
+        : name(std::move(name_)), shape(std::move(shape_)),
+          values(std::accumulate(shape.begin(), shape.end(), std::size_t{1},
+                                 std::multiplies<std::size_t>()),
+                 fill) {}
+
+    std::size_t size() const { return values.size(); }
+    float* data() { return values.data(); }
+    const float* data() const { return values.data(); }
+};
+
+/// Text of a parameter shape for messages, e.g. "[64, 3, 3, 3]".
+inline std::string shape_str(const std::vector<std::size_t>& shape) {
+    std::string text = "[";
+    for (std::size_t i = 0; i < shape.size(); ++i) {
+        text += (i ? ", " : "") + std::to_string(shape[i]);
+    }
+    return text + "]";
+}
+
+/// A node's computation: forward from one or more `[N, C, H, W]` inputs to one output.
+///
+/// Layers are stateless at inference apart from their parameters, so one layer may run on
+/// several threads at once.
+class layer {
+public:
+    virtual ~layer() = default;
+
+    /// PyTorch's class name of the layer, e.g. "Conv2d".
+    virtual const char* kind() const = 0;
+    /// How many inputs `forward` takes; 0 means any number of at least one (concatenation).
+    virtual std::size_t arity() const { return 1; }
+    /// The output shape for the given input shapes; throws shape_error naming the layer when
+    /// the inputs do not fit.
+    virtual shape4 output_shape(const std::vector<shape4>& inputs) const = 0;
+    /// Computes the output; `inputs` must have passed `output_shape`.
+    virtual tensor forward(const std::vector<const_tensor_view>& inputs) const = 0;
+    /// The learnable tensors and buffers, in state-dict order.
+    virtual std::vector<parameter*> parameters() { return {}; }
+    /// Multiply-accumulates of one forward for the given (checked) input shapes; 0 for layers
+    /// whose cost is not a matrix product.
+    virtual std::size_t macs(const std::vector<shape4>& inputs) const { return 0; }
+    /// State-dict suffixes a weights file may carry that inference does not use
+    /// (e.g. "num_batches_tracked").
+    virtual std::vector<std::string> ignored_keys() const { return {}; }
+
+    /// The node name, equal to the PyTorch state-dict prefix (e.g. "features.0").
+    const std::string& name() const { return m_name; }
+    void set_name(std::string name) { m_name = std::move(name); }
+
+    std::vector<const parameter*> parameters() const {
+        auto params = const_cast<layer*>(this)->parameters();
+        return {params.begin(), params.end()};
+    }
+
+protected:
+    /// "Conv2d 'features.0'" for messages.
+    std::string describe() const {
+        return std::string(kind()) + (m_name.empty() ? "" : " '" + m_name + "'");
+    }
+    /// Throws unless exactly `arity()` inputs were given.
+    void check_arity(std::size_t count) const;
+
+private:
+    std::string m_name;
+};
+
+/// A layer with one input.
+class unary_layer : public layer {
+public:
+    /// The output shape for one input shape; throws shape_error when it does not fit.
+    virtual shape4 output_shape(const shape4& input) const = 0;
+    /// Computes the output for one checked input.
+    virtual tensor forward(const_tensor_view input) const = 0;
+
+    shape4 output_shape(const std::vector<shape4>& inputs) const final {
+        check_arity(inputs.size());
+        return output_shape(inputs.front());
+    }
+    tensor forward(const std::vector<const_tensor_view>& inputs) const final {
+        check_arity(inputs.size());
+        return forward(inputs.front());
+    }
+};
+
+/// A one-input layer whose output has its input's shape (ReLU, Sigmoid, Softmax, Dropout).
+class same_shape_layer : public unary_layer {
+public:
+    using unary_layer::forward;
+    using unary_layer::output_shape;
+    shape4 output_shape(const shape4& input) const override { return input; }
+};
+
+// ---------------------------------------------------------------------------------------------
+// Definitions
+
+inline void layer::check_arity(std::size_t count) const {
+    const std::size_t expected = arity();
+    if ((expected == 0 && count == 0) || (expected != 0 && count != expected)) {
+        throw invalid_argument("forward", describe(),
+                               "expected " + (expected ? std::to_string(expected) : "1 or more") +
+                                   " inputs, got " + std::to_string(count));
+    }
+}
+
+namespace detail {
+
+/// Size of a sliding window's output along one axis, as PyTorch computes it for convolution and
+/// pooling; `ceil_mode` drops a last window that would start in the right padding.
+inline std::ptrdiff_t window_output_size(std::size_t input, std::size_t kernel, std::size_t stride,
+                                         std::size_t padding, std::size_t dilation,
+                                         bool ceil_mode = false) {
+    const auto span = static_cast<std::ptrdiff_t>(dilation * (kernel - 1) + 1);
+    const auto room = static_cast<std::ptrdiff_t>(input + 2 * padding) - span;
+    if (room < 0) {
+        return 0;
+    }
+    const auto step = static_cast<std::ptrdiff_t>(stride);
+    std::ptrdiff_t out = (ceil_mode ? (room + step - 1) / step : room / step) + 1;
+    if (ceil_mode && (out - 1) * step >= static_cast<std::ptrdiff_t>(input + padding)) {
+        --out;
+    }
+    return out;
+}
+
+} // namespace detail
+
+} // namespace lusnet

@@ -1,0 +1,30 @@
+#pragma once
+
+/// @file sigmoid.hpp
+/// Logistic sigmoid element-wise (`nn.Sigmoid`).
+
+#include "lusnet/layers/layer.hpp"
+
+#include <cmath>
+
+namespace lusnet {
+
+/// `1 / (1 + exp(-x))` element-wise, evaluated without overflow for large |x|.
+class sigmoid : public same_shape_layer {
+public:
+    const char* kind() const override { return "Sigmoid"; }
+    using same_shape_layer::forward;
+    tensor forward(const_tensor_view input) const override {
+        tensor output(input.shape());
+        const float* x = input.data();
+        float* y = output.data();
+        for (std::size_t i = 0; i < input.size(); ++i) {
+            // exp of a non-positive number only, so neither branch overflows.
+            const float e = std::exp(-std::fabs(x[i]));
+            y[i] = x[i] >= 0.0f ? 1.0f / (1.0f + e) : e / (1.0f + e);
+        }
+        return output;
+    }
+};
+
+} // namespace lusnet

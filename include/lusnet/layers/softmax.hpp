@@ -1,0 +1,45 @@
+#pragma once
+
+/// @file softmax.hpp
+/// Softmax over the channel axis (`nn.Softmax(dim=1)`).
+
+#include "lusnet/layers/layer.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace lusnet {
+
+/// exp(x_c - max) / sum over c of exp(x_c - max), at every (n, h, w).
+class softmax : public same_shape_layer {
+public:
+    const char* kind() const override { return "Softmax"; }
+    using same_shape_layer::forward;
+    tensor forward(const_tensor_view input) const override {
+        const shape4 s = input.shape();
+        tensor output(s);
+        const std::size_t plane = s.plane_size();
+        for (std::size_t n = 0; n < s.n; ++n) {
+            for (std::size_t i = 0; i < plane; ++i) {
+                const float* x = input.sample(n) + i;
+                float* y = output.sample(n) + i;
+                // Shift by the maximum so exp never overflows.
+                float top = x[0];
+                for (std::size_t c = 1; c < s.c; ++c) {
+                    top = std::max(top, x[c * plane]);
+                }
+                float sum = 0.0f;
+                for (std::size_t c = 0; c < s.c; ++c) {
+                    y[c * plane] = std::exp(x[c * plane] - top);
+                    sum += y[c * plane];
+                }
+                for (std::size_t c = 0; c < s.c; ++c) {
+                    y[c * plane] /= sum;
+                }
+            }
+        }
+        return output;
+    }
+};
+
+} // namespace lusnet
