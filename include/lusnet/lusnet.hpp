@@ -1,0 +1,33 @@
+#pragma once
+
+/// @file lusnet.hpp
+/// Umbrella header: everything lusnet offers.
+
+#include "lusnet/error.hpp"
+#include "lusnet/tensor.hpp"
+#include "lusnet/threads.hpp"
+
+#include "lusnet/layers/adaptive_avg_pool2d.hpp"
+#include "lusnet/layers/add.hpp"
+#include "lusnet/layers/avg_pool2d.hpp"
+#include "lusnet/layers/batch_norm2d.hpp"
+#include "lusnet/layers/concat.hpp"
+#include "lusnet/layers/conv2d.hpp"
+#include "lusnet/layers/dropout.hpp"
+#include "lusnet/layers/flatten.hpp"
+#include "lusnet/layers/layer.hpp"
+#include "lusnet/layers/linear.hpp"
+#include "lusnet/layers/max_pool2d.hpp"
+#include "lusnet/layers/relu.hpp"
+#include "lusnet/layers/sigmoid.hpp"
+#include "lusnet/layers/softmax.hpp"
+
+#include "lusnet/io/image.hpp"
+#include "lusnet/io/safetensors.hpp"
+#include "lusnet/io/transforms.hpp"
+#include "lusnet/io/weights.hpp"
+
+#include "lusnet/models/lus_net.hpp"
+#include "lusnet/models/model.hpp"
+#include "lusnet/models/registry.hpp"
+#include "lusnet/models/vgg.hpp"
