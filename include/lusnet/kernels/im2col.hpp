@@ -6,6 +6,8 @@
 /// `im2col` lays every receptive field of one image's channel group out as a column, so the
 /// convolution becomes `weight [O, C*kH*kW] x columns [C*kH*kW, OH*OW]`. Padding reads as zero.
 
+#include "lusnet/detail/parallel.hpp"
+
 #include <cstddef>
 
 namespace lusnet::detail {
@@ -25,6 +27,7 @@ struct window_geometry {
 /// (`[C * kH * kW, OH * OW]`, row-major).
 inline void im2col(const float* input, const window_geometry& g, float* columns) {
     const std::size_t out_plane = g.out_h * g.out_w;
+    LUSNET_PARALLEL_FOR
     for (std::size_t c = 0; c < g.channels; ++c) {
         const float* plane = input + c * g.height * g.width;
         for (std::size_t ky = 0; ky < g.kernel_h; ++ky) {

@@ -3,6 +3,7 @@
 /// @file adaptive_avg_pool2d.hpp
 /// Adaptive average pooling (`nn.AdaptiveAvgPool2d`): a fixed output size from any input size.
 
+#include "lusnet/detail/parallel.hpp"
 #include "lusnet/layers/layer.hpp"
 
 namespace lusnet {
@@ -49,6 +50,7 @@ inline tensor adaptive_avg_pool2d::forward(const_tensor_view input) const {
     };
 
     tensor output(out);
+    LUSNET_PARALLEL_FOR
     for (std::size_t p = 0; p < in.n * in.c; ++p) {
         const float* x = input.data() + p * in.plane_size();
         float* y = output.data() + p * out.plane_size();

@@ -25,7 +25,7 @@ public:
 
     tensor forward(const std::vector<const_tensor_view>& inputs) const override {
         check_arity(inputs.size());
-        tensor output(output_shape({inputs[0].shape(), inputs[1].shape()}));
+        tensor output = tensor::uninitialized(output_shape({inputs[0].shape(), inputs[1].shape()}));
         const float* a = inputs[0].data();
         const float* b = inputs[1].data();
         float* y = output.data();

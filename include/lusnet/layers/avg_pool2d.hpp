@@ -4,6 +4,7 @@
 /// 2-D average pooling with PyTorch's `nn.AvgPool2d` semantics (zero padding, ceil_mode,
 /// count_include_pad).
 
+#include "lusnet/detail/parallel.hpp"
 #include "lusnet/layers/layer.hpp"
 
 #include <algorithm>
@@ -79,6 +80,7 @@ inline tensor avg_pool2d::forward(const_tensor_view input) const {
     const auto pw = static_cast<std::ptrdiff_t>(o.padding.w);
 
     tensor output(out);
+    LUSNET_PARALLEL_FOR
     for (std::size_t p = 0; p < in.n * in.c; ++p) {
         const float* x = input.data() + p * in.plane_size();
         float* y = output.data() + p * out.plane_size();

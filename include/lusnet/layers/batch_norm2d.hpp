@@ -3,6 +3,7 @@
 /// @file batch_norm2d.hpp
 /// Batch normalisation at inference (`nn.BatchNorm2d` in eval mode): running statistics.
 
+#include "lusnet/detail/parallel.hpp"
 #include "lusnet/layers/layer.hpp"
 
 #include <cmath>
@@ -104,15 +105,15 @@ inline tensor batch_norm2d::forward(const_tensor_view input) const {
     std::vector<float> scale, shift;
     affine_map(scale, shift);
 
-    tensor output(shape);
+    tensor output = tensor::uninitialized(shape);
     const std::size_t plane = shape.plane_size();
-    for (std::size_t n = 0; n < shape.n; ++n) {
-        for (std::size_t c = 0; c < shape.c; ++c) {
-            const float* x = input.sample(n) + c * plane;
-            float* y = output.sample(n) + c * plane;
-            for (std::size_t i = 0; i < plane; ++i) {
-                y[i] = x[i] * scale[c] + shift[c];
-            }
+    LUSNET_PARALLEL_FOR
+    for (std::size_t p = 0; p < shape.n * shape.c; ++p) {
+        const std::size_t c = p % shape.c;
+        const float* x = input.data() + p * plane;
+        float* y = output.data() + p * plane;
+        for (std::size_t i = 0; i < plane; ++i) {
+            y[i] = x[i] * scale[c] + shift[c];
         }
     }
     return output;

@@ -8,6 +8,7 @@
 #include "lusnet/kernels/im2col.hpp"
 #include "lusnet/layers/layer.hpp"
 
+#include <memory>
 #include <vector>
 
 namespace lusnet {
@@ -141,16 +142,17 @@ inline tensor conv2d::forward(const_tensor_view input) const {
     const bool pointwise =
         patch == g.channels && g.stride_h == 1 && g.stride_w == 1 && g.pad_h == 0 && g.pad_w == 0;
 
-    tensor output(out_shape);
-    std::vector<float> columns(pointwise ? 0 : patch * out_plane);
+    tensor output = tensor::uninitialized(out_shape);
+    // Every element is written by im2col before it is read, so the buffer is left unset.
+    std::unique_ptr<float[]> columns(pointwise ? nullptr : new float[patch * out_plane]);
 
     for (std::size_t n = 0; n < input.shape().n; ++n) {
         for (std::size_t grp = 0; grp < groups; ++grp) {
             const float* in = input.sample(n) + grp * g.channels * g.height * g.width;
             if (!pointwise) {
-                detail::im2col(in, g, columns.data());
+                detail::im2col(in, g, columns.get());
             }
-            const float* cols = pointwise ? in : columns.data();
+            const float* cols = pointwise ? in : columns.get();
             auto out = detail::as_matrix(output.sample(n) + grp * group_out * out_plane, group_out,
                                          out_plane);
             out.noalias() =

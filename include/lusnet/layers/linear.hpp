@@ -79,7 +79,7 @@ inline tensor linear::forward(const_tensor_view input) const {
     const shape4 shape = output_shape(input.shape());
     const std::size_t in = m_options.in_features, out = m_options.out_features;
 
-    tensor output(shape);
+    tensor output = tensor::uninitialized(shape);
     auto y = detail::as_matrix(output.data(), shape.n, out);
     y.noalias() = detail::as_matrix(input.data(), shape.n, in) *
                   detail::as_matrix(m_weight.data(), out, in).transpose();

@@ -4,6 +4,7 @@
 /// 2-D max pooling with PyTorch's `nn.MaxPool2d` semantics (padding reads as -inf, dilation,
 /// ceil_mode, NaN propagates).
 
+#include "lusnet/detail/parallel.hpp"
 #include "lusnet/layers/layer.hpp"
 
 #include <cmath>
@@ -78,7 +79,8 @@ inline tensor max_pool2d::forward(const_tensor_view input) const {
     const shape4 out = output_shape(in);
     const auto& o = m_options;
 
-    tensor output(out);
+    tensor output = tensor::uninitialized(out);
+    LUSNET_PARALLEL_FOR
     for (std::size_t p = 0; p < in.n * in.c; ++p) {
         const float* x = input.data() + p * in.plane_size();
         float* y = output.data() + p * out.plane_size();

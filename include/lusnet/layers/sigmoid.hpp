@@ -15,7 +15,7 @@ public:
     const char* kind() const override { return "Sigmoid"; }
     using same_shape_layer::forward;
     tensor forward(const_tensor_view input) const override {
-        tensor output(input.shape());
+        tensor output = tensor::uninitialized(input.shape());
         const float* x = input.data();
         float* y = output.data();
         for (std::size_t i = 0; i < input.size(); ++i) {

@@ -17,7 +17,7 @@ public:
     using same_shape_layer::forward;
     tensor forward(const_tensor_view input) const override {
         const shape4 s = input.shape();
-        tensor output(s);
+        tensor output = tensor::uninitialized(s);
         const std::size_t plane = s.plane_size();
         for (std::size_t n = 0; n < s.n; ++n) {
             for (std::size_t i = 0; i < plane; ++i) {
