@@ -59,7 +59,7 @@ def time_lusnet(bench: Path, threads: int, repeats: int) -> dict:
     env = dict(os.environ, LUSNET_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
     result = subprocess.run(
         [str(bench), "--benchmark_format=json", f"--benchmark_repetitions={repeats}",
-         "--benchmark_report_aggregates_only=true", "--benchmark_min_time=0.5s"],
+         "--benchmark_report_aggregates_only=true"],
         env=env, check=True, capture_output=True, text=True)
     medians = {}
     for row in json.loads(result.stdout)["benchmarks"]:
@@ -110,8 +110,10 @@ def write_table(out: Path, rows: list, args) -> None:
         lines.append(f"| {arch} | {batch} | {threads} | {ours:.1f} | {theirs:.1f} | "
                      f"{ours / theirs:.2f} |")
     lines.append("")
-    out.write_text("\n".join(lines) + "\n" + args.notes.read_text() if args.notes else
-                   "\n".join(lines))
+    text = "\n".join(lines)
+    if args.notes:
+        text += "\n" + args.notes.read_text()
+    out.write_text(text)
 
 
 def main(argv=None) -> int:
