@@ -9,10 +9,9 @@
 
 #include "lusnet/error.hpp"
 
+#include "lusnet/detail/xtensor.hpp"
+
 #include <xsimd/memory/xsimd_aligned_allocator.hpp>
-#include <xtensor/xadapt.hpp>
-#include <xtensor/xstorage.hpp>
-#include <xtensor/xtensor.hpp>
 
 #include <algorithm>
 #include <array>

@@ -7,13 +7,10 @@
 /// chain (VGG) and a graph with branches (residual adds, Inception concatenations) are built
 /// the same way. An intermediate output is freed as soon as its last reader has run.
 
+#include "lusnet/detail/xtensor.hpp"
 #include "lusnet/io/transforms.hpp"
 #include "lusnet/layers/layer.hpp"
 
-#include <xtensor/xbuilder.hpp>
-#include <xtensor/xmath.hpp>
-#include <xtensor/xtensor.hpp>
-#include <xtensor/xview.hpp>
 
 #include <functional>
 #include <memory>
