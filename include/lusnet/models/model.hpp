@@ -11,7 +11,6 @@
 #include "lusnet/io/transforms.hpp"
 #include "lusnet/layers/layer.hpp"
 
-
 #include <functional>
 #include <memory>
 #include <string>
