@@ -34,6 +34,22 @@ public:
         }
         return output;
     }
+
+    /// dL/da = dL/db = dL/dy.
+    std::vector<tensor> backward(const std::vector<const_tensor_view>& inputs,
+                                 const_tensor_view output, const_tensor_view grad_output,
+                                 parameter_gradients* parameter_grads = nullptr) const override {
+        check_arity(inputs.size());
+        std::vector<shape4> shapes;
+        for (const auto& x : inputs) {
+            shapes.push_back(x.shape());
+        }
+        check_backward_shapes(output_shape(shapes), output, grad_output);
+        std::vector<tensor> grads;
+        grads.push_back(tensor::copy_of(grad_output));
+        grads.push_back(tensor::copy_of(grad_output));
+        return grads;
+    }
 };
 
 } // namespace lusnet

@@ -38,7 +38,23 @@ public:
     tensor forward(const_tensor_view input) const override;
     const avg_pool2d_options& options() const { return m_options; }
 
+protected:
+    /// Spreads each dL/dy evenly, divided by forward's divisor, over its window's input pixels.
+    tensor do_backward(const_tensor_view input, const_tensor_view output,
+                       const_tensor_view grad_output,
+                       parameter_gradients* parameter_grads) const override;
+
 private:
+    /// Input rows `[y0, y1)` and columns `[x0, x1)` of one window, and its divisor.
+    struct window {
+        std::ptrdiff_t y0, y1, x0, x1;
+        float divisor;
+        bool empty() const { return y0 >= y1 || x0 >= x1; }
+    };
+    /// Window (oy, ox) over an input plane of `in`, with PyTorch's divisor: the window clipped
+    /// to the padded input, or to the input when padding is not counted.
+    window window_at(const shape4& in, std::size_t oy, std::size_t ox) const;
+
     avg_pool2d_options m_options;
 };
 
@@ -74,10 +90,7 @@ inline shape4 avg_pool2d::output_shape(const shape4& input) const {
 inline tensor avg_pool2d::forward(const_tensor_view input) const {
     const shape4 in = input.shape();
     const shape4 out = output_shape(in);
-    const auto& o = m_options;
-    const auto ih = static_cast<std::ptrdiff_t>(in.h), iw = static_cast<std::ptrdiff_t>(in.w);
-    const auto ph = static_cast<std::ptrdiff_t>(o.padding.h);
-    const auto pw = static_cast<std::ptrdiff_t>(o.padding.w);
+    const auto iw = static_cast<std::ptrdiff_t>(in.w);
 
     tensor output(out);
     LUSNET_PARALLEL_FOR
@@ -86,31 +99,73 @@ inline tensor avg_pool2d::forward(const_tensor_view input) const {
         float* y = output.data() + p * out.plane_size();
         for (std::size_t oy = 0; oy < out.h; ++oy) {
             for (std::size_t ox = 0; ox < out.w; ++ox) {
-                // PyTorch's divisor: the window clipped to the padded input, or to the input.
-                auto y0 = static_cast<std::ptrdiff_t>(oy * o.stride.h) - ph;
-                auto x0 = static_cast<std::ptrdiff_t>(ox * o.stride.w) - pw;
-                auto y1 = std::min<std::ptrdiff_t>(y0 + o.kernel.h, ih + ph);
-                auto x1 = std::min<std::ptrdiff_t>(x0 + o.kernel.w, iw + pw);
-                const auto padded_count = (y1 - y0) * (x1 - x0);
-                y0 = std::max<std::ptrdiff_t>(y0, 0);
-                x0 = std::max<std::ptrdiff_t>(x0, 0);
-                y1 = std::min(y1, ih);
-                x1 = std::min(x1, iw);
-                if (y0 >= y1 || x0 >= x1) {
+                const window win = window_at(in, oy, ox);
+                if (win.empty()) {
                     continue;
                 }
                 float sum = 0.0f;
-                for (auto yy = y0; yy < y1; ++yy) {
-                    for (auto xx = x0; xx < x1; ++xx) {
+                for (auto yy = win.y0; yy < win.y1; ++yy) {
+                    for (auto xx = win.x0; xx < win.x1; ++xx) {
                         sum += x[yy * iw + xx];
                     }
                 }
-                const auto count = o.count_include_pad ? padded_count : (y1 - y0) * (x1 - x0);
-                y[oy * out.w + ox] = sum / static_cast<float>(count);
+                y[oy * out.w + ox] = sum / win.divisor;
             }
         }
     }
     return output;
+}
+
+inline avg_pool2d::window avg_pool2d::window_at(const shape4& in, std::size_t oy,
+                                                std::size_t ox) const {
+    const auto& o = m_options;
+    const auto ih = static_cast<std::ptrdiff_t>(in.h), iw = static_cast<std::ptrdiff_t>(in.w);
+    const auto ph = static_cast<std::ptrdiff_t>(o.padding.h);
+    const auto pw = static_cast<std::ptrdiff_t>(o.padding.w);
+
+    window win;
+    win.y0 = static_cast<std::ptrdiff_t>(oy * o.stride.h) - ph;
+    win.x0 = static_cast<std::ptrdiff_t>(ox * o.stride.w) - pw;
+    win.y1 = std::min<std::ptrdiff_t>(win.y0 + o.kernel.h, ih + ph);
+    win.x1 = std::min<std::ptrdiff_t>(win.x0 + o.kernel.w, iw + pw);
+    const auto padded_count = (win.y1 - win.y0) * (win.x1 - win.x0);
+    win.y0 = std::max<std::ptrdiff_t>(win.y0, 0);
+    win.x0 = std::max<std::ptrdiff_t>(win.x0, 0);
+    win.y1 = std::min(win.y1, ih);
+    win.x1 = std::min(win.x1, iw);
+    const auto count = o.count_include_pad ? padded_count : (win.y1 - win.y0) * (win.x1 - win.x0);
+    win.divisor = static_cast<float>(count);
+    return win;
+}
+
+inline tensor avg_pool2d::do_backward(const_tensor_view input, const_tensor_view output,
+                                      const_tensor_view grad_output,
+                                      parameter_gradients* parameter_grads) const {
+    const shape4 in = input.shape();
+    const shape4 out = grad_output.shape();
+    const auto iw = static_cast<std::ptrdiff_t>(in.w);
+
+    tensor grad_input(in);
+    LUSNET_PARALLEL_FOR
+    for (std::size_t p = 0; p < in.n * in.c; ++p) {
+        const float* dy = grad_output.data() + p * out.plane_size();
+        float* dx = grad_input.data() + p * in.plane_size();
+        for (std::size_t oy = 0; oy < out.h; ++oy) {
+            for (std::size_t ox = 0; ox < out.w; ++ox) {
+                const window win = window_at(in, oy, ox);
+                if (win.empty()) {
+                    continue;
+                }
+                const float share = dy[oy * out.w + ox] / win.divisor;
+                for (auto yy = win.y0; yy < win.y1; ++yy) {
+                    for (auto xx = win.x0; xx < win.x1; ++xx) {
+                        dx[yy * iw + xx] += share;
+                    }
+                }
+            }
+        }
+    }
+    return grad_input;
 }
 
 } // namespace lusnet

@@ -44,6 +44,31 @@ public:
         }
         return output;
     }
+
+    /// dL/dy split back along channels: each input gets the slice it contributed.
+    std::vector<tensor> backward(const std::vector<const_tensor_view>& inputs,
+                                 const_tensor_view output, const_tensor_view grad_output,
+                                 parameter_gradients* parameter_grads = nullptr) const override {
+        check_arity(inputs.size());
+        std::vector<shape4> shapes;
+        for (const auto& x : inputs) {
+            shapes.push_back(x.shape());
+        }
+        check_backward_shapes(output_shape(shapes), output, grad_output);
+        std::vector<tensor> grads;
+        for (const auto& x : inputs) {
+            grads.push_back(tensor::uninitialized(x.shape()));
+        }
+        for (std::size_t n = 0; n < grad_output.shape().n; ++n) {
+            const float* dy = grad_output.sample(n);
+            for (auto& g : grads) {
+                const std::size_t count = g.shape().sample_size();
+                std::copy(dy, dy + count, g.sample(n));
+                dy += count;
+            }
+        }
+        return grads;
+    }
 };
 
 } // namespace lusnet

@@ -22,6 +22,15 @@ public:
     using same_shape_layer::forward;
     tensor forward(const_tensor_view input) const override { return tensor::copy_of(input); }
 
+protected:
+    /// The identity's gradient: dL/dx = dL/dy.
+    tensor do_backward(const_tensor_view input, const_tensor_view output,
+                       const_tensor_view grad_output,
+                       parameter_gradients* parameter_grads) const override {
+        // TODO(#5): training drops and rescales; its backward must reuse the forward's mask.
+        return tensor::copy_of(grad_output);
+    }
+
 private:
     float m_p;
 };

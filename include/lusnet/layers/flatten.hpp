@@ -19,6 +19,14 @@ public:
     tensor forward(const_tensor_view input) const override {
         return tensor::copy_of(input.reshape(output_shape(input.shape())));
     }
+
+protected:
+    /// dL/dy folded back into the input's shape.
+    tensor do_backward(const_tensor_view input, const_tensor_view output,
+                       const_tensor_view grad_output,
+                       parameter_gradients* parameter_grads) const override {
+        return tensor::copy_of(grad_output.reshape(input.shape()));
+    }
 };
 
 } // namespace lusnet

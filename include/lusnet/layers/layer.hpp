@@ -6,10 +6,12 @@
 #include "lusnet/error.hpp"
 #include "lusnet/tensor.hpp"
 
+#include <algorithm>
 #include <cstddef>
 #include <functional>
 #include <numeric>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace lusnet {
@@ -53,7 +55,35 @@ inline std::string shape_str(const std::vector<std::size_t>& shape) {
     return text + "]";
 }
 
-/// A node's computation: forward from one or more `[N, C, H, W]` inputs to one output.
+/// Where backward passes add the gradients of parameters, one buffer per tracked parameter.
+///
+/// Explanations ask for no parameter gradient and pass no sink; training tracks the parameters
+/// it updates (and only those, so frozen layers cost nothing) and zeroes the buffers per step.
+class parameter_gradients {
+public:
+    /// Asks for the gradient of `p`: a zero-filled buffer of `p.size()` values.
+    void track(const parameter& p);
+    /// The buffer the gradient of `p` accumulates in, or nullptr when `p` is not tracked.
+    float* find(const parameter& p);
+    const float* find(const parameter& p) const;
+    /// Sets every tracked gradient to zero.
+    void zero();
+    /// Number of tracked parameters.
+    std::size_t size() const { return m_values.size(); }
+
+private:
+    std::unordered_map<const parameter*, std::vector<float, aligned_allocator>> m_values;
+};
+
+/// The forward tensors a layer's backward reads; the others may reach it as views without
+/// data, which carry only their shape.
+struct backward_reads {
+    bool inputs = false; ///< the values of the inputs
+    bool output = false; ///< the values of the output
+};
+
+/// A node's computation: forward from one or more `[N, C, H, W]` inputs to one output, and
+/// backward from the gradient of that output to the gradients of the inputs.
 ///
 /// Layers are stateless at inference apart from their parameters, so one layer may run on
 /// several threads at once.
@@ -70,6 +100,16 @@ public:
     virtual shape4 output_shape(const std::vector<shape4>& inputs) const = 0;
     /// Computes the output; `inputs` must have passed `output_shape`.
     virtual tensor forward(const std::vector<const_tensor_view>& inputs) const = 0;
+    /// The vector-Jacobian product: given the inputs and output of a forward pass and
+    /// `grad_output` (dL/d output, the output's shape), returns dL/d input for each input, and
+    /// adds dL/d parameter into `parameter_grads` for each parameter it tracks. Views that
+    /// `reads_for_backward` does not ask for may have no data.
+    virtual std::vector<tensor> backward(const std::vector<const_tensor_view>& inputs,
+                                         const_tensor_view output, const_tensor_view grad_output,
+                                         parameter_gradients* parameter_grads = nullptr) const = 0;
+    /// Which forward tensors `backward` reads, with or without parameter gradients; a model
+    /// keeps only these for backward, so explaining or training costs memory only where needed.
+    virtual backward_reads reads_for_backward(bool parameter_grads) const { return {}; }
     /// The learnable tensors and buffers, in state-dict order.
     virtual std::vector<parameter*> parameters() { return {}; }
     /// Multiply-accumulates of one forward for the given (checked) input shapes; 0 for layers
@@ -95,6 +135,9 @@ protected:
     }
     /// Throws unless exactly `arity()` inputs were given.
     void check_arity(std::size_t count) const;
+    /// Throws unless `output` and `grad_output` both have the shape `expected`.
+    void check_backward_shapes(const shape4& expected, const_tensor_view output,
+                               const_tensor_view grad_output) const;
 
 private:
     std::string m_name;
@@ -112,10 +155,33 @@ public:
         check_arity(inputs.size());
         return output_shape(inputs.front());
     }
+    /// dL/d input for one input, after checking that `output` and `grad_output` have the
+    /// output shape for `input`; see `layer::backward`.
+    tensor backward(const_tensor_view input, const_tensor_view output,
+                    const_tensor_view grad_output,
+                    parameter_gradients* parameter_grads = nullptr) const {
+        check_backward_shapes(output_shape(input.shape()), output, grad_output);
+        return do_backward(input, output, grad_output, parameter_grads);
+    }
+
     tensor forward(const std::vector<const_tensor_view>& inputs) const final {
         check_arity(inputs.size());
         return forward(inputs.front());
     }
+    std::vector<tensor> backward(const std::vector<const_tensor_view>& inputs,
+                                 const_tensor_view output, const_tensor_view grad_output,
+                                 parameter_gradients* parameter_grads = nullptr) const final {
+        check_arity(inputs.size());
+        std::vector<tensor> grads;
+        grads.push_back(backward(inputs.front(), output, grad_output, parameter_grads));
+        return grads;
+    }
+
+protected:
+    /// The layer's own backward, on shapes `backward` has checked.
+    virtual tensor do_backward(const_tensor_view input, const_tensor_view output,
+                               const_tensor_view grad_output,
+                               parameter_gradients* parameter_grads) const = 0;
 };
 
 /// A one-input layer whose output has its input's shape (ReLU, Sigmoid, Softmax, Dropout).
@@ -135,6 +201,36 @@ inline void layer::check_arity(std::size_t count) const {
         throw invalid_argument("forward", describe(),
                                "expected " + (expected ? std::to_string(expected) : "1 or more") +
                                    " inputs, got " + std::to_string(count));
+    }
+}
+
+inline void layer::check_backward_shapes(const shape4& expected, const_tensor_view output,
+                                         const_tensor_view grad_output) const {
+    if (output.shape() != expected || grad_output.shape() != expected) {
+        throw shape_error("backward", describe(),
+                          "expected an output and its gradient of shape " + expected.str() +
+                              ", got " + output.shape().str() + " and " +
+                              grad_output.shape().str());
+    }
+}
+
+inline void parameter_gradients::track(const parameter& p) {
+    m_values[&p].assign(p.size(), 0.0f);
+}
+
+inline float* parameter_gradients::find(const parameter& p) {
+    const auto it = m_values.find(&p);
+    return it == m_values.end() ? nullptr : it->second.data();
+}
+
+inline const float* parameter_gradients::find(const parameter& p) const {
+    const auto it = m_values.find(&p);
+    return it == m_values.end() ? nullptr : it->second.data();
+}
+
+inline void parameter_gradients::zero() {
+    for (auto& [p, values] : m_values) {
+        std::fill(values.begin(), values.end(), 0.0f);
     }
 }
 

@@ -30,6 +30,10 @@ public:
     using unary_layer::output_shape;
     shape4 output_shape(const shape4& input) const override;
     tensor forward(const_tensor_view input) const override;
+    /// The input's values only for the weight gradient.
+    backward_reads reads_for_backward(bool parameter_grads) const override {
+        return {parameter_grads, false};
+    }
     std::vector<parameter*> parameters() override;
     std::size_t macs(const std::vector<shape4>& inputs) const override {
         return output_shape(inputs).n * m_weight.size();
@@ -37,7 +41,16 @@ public:
 
     const linear_options& options() const { return m_options; }
     parameter& weight() { return m_weight; }
+    const parameter& weight() const { return m_weight; }
     parameter& bias() { return m_bias; }
+    const parameter& bias() const { return m_bias; }
+
+protected:
+    /// dL/dx = dL/dy W in the input's shape; with a sink, dL/dW += dL/dy^T x and
+    /// dL/db += the sum of dL/dy over the batch.
+    tensor do_backward(const_tensor_view input, const_tensor_view output,
+                       const_tensor_view grad_output,
+                       parameter_gradients* parameter_grads) const override;
 
 private:
     linear_options m_options;
@@ -88,6 +101,29 @@ inline tensor linear::forward(const_tensor_view input) const {
             Eigen::Map<const Eigen::RowVectorXf>(m_bias.data(), static_cast<Eigen::Index>(out));
     }
     return output;
+}
+
+inline tensor linear::do_backward(const_tensor_view input, const_tensor_view output,
+                                  const_tensor_view grad_output,
+                                  parameter_gradients* parameter_grads) const {
+    const std::size_t batch = input.shape().n;
+    const std::size_t in = m_options.in_features, out = m_options.out_features;
+    const auto dy = detail::as_matrix(grad_output.data(), batch, out);
+    float* grad_weight = parameter_grads ? parameter_grads->find(m_weight) : nullptr;
+    float* grad_bias = parameter_grads && m_options.bias ? parameter_grads->find(m_bias) : nullptr;
+
+    tensor grad_input = tensor::uninitialized(input.shape());
+    detail::as_matrix(grad_input.data(), batch, in).noalias() =
+        dy * detail::as_matrix(m_weight.data(), out, in);
+    if (grad_weight) {
+        detail::as_matrix(grad_weight, out, in).noalias() +=
+            dy.transpose() * detail::as_matrix(input.data(), batch, in);
+    }
+    if (grad_bias) {
+        Eigen::Map<Eigen::RowVectorXf>(grad_bias, static_cast<Eigen::Index>(out)) +=
+            dy.colwise().sum();
+    }
+    return grad_input;
 }
 
 } // namespace lusnet

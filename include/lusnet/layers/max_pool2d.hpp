@@ -37,9 +37,23 @@ public:
     using unary_layer::output_shape;
     shape4 output_shape(const shape4& input) const override;
     tensor forward(const_tensor_view input) const override;
+    /// The input, to find each window's maximum again.
+    backward_reads reads_for_backward(bool) const override { return {true, false}; }
     const max_pool2d_options& options() const { return m_options; }
 
+protected:
+    /// Routes each dL/dy to the window's maximum, the first in scan order on ties, as
+    /// PyTorch's indices do; windows that overlap add up.
+    tensor do_backward(const_tensor_view input, const_tensor_view output,
+                       const_tensor_view grad_output,
+                       parameter_gradients* parameter_grads) const override;
+
 private:
+    /// Offset in the input plane of the maximum of window (oy, ox) as PyTorch's kernel picks it:
+    /// the first maximum in row-major scan order, the last NaN if any, the first valid position
+    /// if all are -inf.
+    std::size_t argmax(const float* plane, const shape4& in, std::size_t oy, std::size_t ox) const;
+
     max_pool2d_options m_options;
 };
 
@@ -112,6 +126,54 @@ inline tensor max_pool2d::forward(const_tensor_view input) const {
         }
     }
     return output;
+}
+
+inline std::size_t max_pool2d::argmax(const float* plane, const shape4& in, std::size_t oy,
+                                      std::size_t ox) const {
+    const auto& o = m_options;
+    float best = -std::numeric_limits<float>::infinity();
+    std::size_t best_at = in.plane_size(); // no valid position seen yet
+    for (std::size_t ky = 0; ky < o.kernel.h; ++ky) {
+        const auto iy = static_cast<std::ptrdiff_t>(oy * o.stride.h + ky * o.dilation.h) -
+                        static_cast<std::ptrdiff_t>(o.padding.h);
+        if (iy < 0 || iy >= static_cast<std::ptrdiff_t>(in.h)) {
+            continue;
+        }
+        for (std::size_t kx = 0; kx < o.kernel.w; ++kx) {
+            const auto ix = static_cast<std::ptrdiff_t>(ox * o.stride.w + kx * o.dilation.w) -
+                            static_cast<std::ptrdiff_t>(o.padding.w);
+            if (ix < 0 || ix >= static_cast<std::ptrdiff_t>(in.w)) {
+                continue;
+            }
+            const std::size_t at = static_cast<std::size_t>(iy) * in.w + ix;
+            if (best_at == in.plane_size() || plane[at] > best || std::isnan(plane[at])) {
+                best = plane[at];
+                best_at = at;
+            }
+        }
+    }
+    return best_at;
+}
+
+inline tensor max_pool2d::do_backward(const_tensor_view input, const_tensor_view output,
+                                      const_tensor_view grad_output,
+                                      parameter_gradients* parameter_grads) const {
+    const shape4 in = input.shape();
+    const shape4 out = grad_output.shape();
+
+    tensor grad_input(in);
+    LUSNET_PARALLEL_FOR
+    for (std::size_t p = 0; p < in.n * in.c; ++p) {
+        const float* x = input.data() + p * in.plane_size();
+        const float* dy = grad_output.data() + p * out.plane_size();
+        float* dx = grad_input.data() + p * in.plane_size();
+        for (std::size_t oy = 0; oy < out.h; ++oy) {
+            for (std::size_t ox = 0; ox < out.w; ++ox) {
+                dx[argmax(x, in, oy, ox)] += dy[oy * out.w + ox];
+            }
+        }
+    }
+    return grad_input;
 }
 
 } // namespace lusnet

@@ -25,6 +25,23 @@ public:
         }
         return output;
     }
+
+    backward_reads reads_for_backward(bool) const override { return {false, true}; }
+
+protected:
+    /// dL/dx = dL/dy * y * (1 - y), from the output alone.
+    tensor do_backward(const_tensor_view input, const_tensor_view output,
+                       const_tensor_view grad_output,
+                       parameter_gradients* parameter_grads) const override {
+        tensor grad_input = tensor::uninitialized(output.shape());
+        const float* y = output.data();
+        const float* dy = grad_output.data();
+        float* dx = grad_input.data();
+        for (std::size_t i = 0; i < output.size(); ++i) {
+            dx[i] = dy[i] * y[i] * (1.0f - y[i]);
+        }
+        return grad_input;
+    }
 };
 
 } // namespace lusnet

@@ -40,6 +40,33 @@ public:
         }
         return output;
     }
+
+    backward_reads reads_for_backward(bool) const override { return {false, true}; }
+
+protected:
+    /// dL/dx_c = y_c * (dL/dy_c - sum over k of dL/dy_k * y_k), at every (n, h, w).
+    tensor do_backward(const_tensor_view input, const_tensor_view output,
+                       const_tensor_view grad_output,
+                       parameter_gradients* parameter_grads) const override {
+        const shape4 s = output.shape();
+        tensor grad_input = tensor::uninitialized(s);
+        const std::size_t plane = s.plane_size();
+        for (std::size_t n = 0; n < s.n; ++n) {
+            for (std::size_t i = 0; i < plane; ++i) {
+                const float* y = output.sample(n) + i;
+                const float* dy = grad_output.sample(n) + i;
+                float* dx = grad_input.sample(n) + i;
+                float dot = 0.0f;
+                for (std::size_t c = 0; c < s.c; ++c) {
+                    dot += dy[c * plane] * y[c * plane];
+                }
+                for (std::size_t c = 0; c < s.c; ++c) {
+                    dx[c * plane] = y[c * plane] * (dy[c * plane] - dot);
+                }
+            }
+        }
+        return grad_input;
+    }
 };
 
 } // namespace lusnet
