@@ -31,3 +31,13 @@
 #include "lusnet/models/model.hpp"
 #include "lusnet/models/registry.hpp"
 #include "lusnet/models/vgg.hpp"
+
+#include "lusnet/explain/cam.hpp"
+#include "lusnet/explain/cam_weights.hpp"
+#include "lusnet/explain/colormap.hpp"
+#include "lusnet/explain/eigen_cam.hpp"
+#include "lusnet/explain/grad_cam.hpp"
+#include "lusnet/explain/grad_cam_plus_plus.hpp"
+#include "lusnet/explain/hires_cam.hpp"
+#include "lusnet/explain/layer_cam.hpp"
+#include "lusnet/explain/overlay.hpp"

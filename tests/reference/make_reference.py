@@ -10,8 +10,9 @@ frames from ``--data``, and writes to ``--out/<arch>/``:
   metadata ``frames`` (comma-separated file names) and ``nodes`` (leaf modules in order).
 
 It also writes ``dtypes.safetensors`` (F16 and BF16 tensors with their float32 values as PyTorch
-converts them) and, through make_resize_reference.py, the resize reference. Results are cached
-in ``--out`` and rebuilt when this script, the model definitions or the PyTorch version change.
+converts them) and, through make_resize_reference.py and make_cam_reference.py, the resize and
+Grad-CAM references. Results are cached in ``--out`` and rebuilt when these scripts, the model
+definitions or the PyTorch version change.
 """
 
 import argparse
@@ -32,6 +33,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 TORCH_MODELS = ROOT / "python" / "lusnet" / "torch_models.py"
 RESIZE_SCRIPT = HERE / "make_resize_reference.py"
+CAM_SCRIPT = HERE / "make_cam_reference.py"
 
 IMAGENET = {"mode": "rgb", "resize": 256, "crop": 224,
             "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]}
@@ -157,7 +159,7 @@ def write_dtypes(out: Path) -> None:
 
 def fingerprint() -> str:
     digest = hashlib.sha256()
-    for path in (Path(__file__), TORCH_MODELS, RESIZE_SCRIPT):
+    for path in (Path(__file__), TORCH_MODELS, RESIZE_SCRIPT, CAM_SCRIPT):
         if path.exists():
             digest.update(path.read_bytes())
     digest.update(torch.__version__.encode())
@@ -185,6 +187,9 @@ def main(argv=None) -> int:
     write_dtypes(args.out)
     if RESIZE_SCRIPT.exists():
         load_module(RESIZE_SCRIPT, "make_resize_reference").main(
+            ["--data", str(args.data), "--out", str(args.out)])
+    if CAM_SCRIPT.exists():
+        load_module(CAM_SCRIPT, "make_cam_reference").main(
             ["--data", str(args.data), "--out", str(args.out)])
     stamp.write_text(json.dumps({"fingerprint": key, "torch": torch.__version__}))
     return 0
