@@ -280,6 +280,24 @@ TEST_CASE("image: a missing file or a directory is an io_error naming the path",
     CHECK(contains(error_message<io_error>([&] { read_image(folder); }), folder));
 }
 
+TEST_CASE("image: an io_error carries the errno of the failed read", "[image]") {
+    temp_dir dir;
+    const std::string missing = dir.file("no_such_frame.png");
+    int missing_code = 0, folder_code = 0;
+    try {
+        read_image(missing);
+    } catch (const io_error& e) {
+        missing_code = e.error_number();
+    }
+    try {
+        read_image(dir.file(""));
+    } catch (const io_error& e) {
+        folder_code = e.error_number();
+    }
+    CHECK(missing_code == ENOENT);
+    CHECK(folder_code == EISDIR);
+}
+
 TEST_CASE("image: empty, truncated and random files are format_errors naming the path", "[image]") {
     temp_dir dir;
     const std::string empty = dir.file("empty.png");

@@ -7,6 +7,7 @@
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -486,6 +487,13 @@ TEST_CASE("safetensors: a missing file is an io_error", "[safetensors]") {
     const std::string message =
         message_of<lusnet::io_error>([&] { lusnet::safetensors_file::open(path); });
     check_mentions(message, {path, "No such file"});
+    int code = 0;
+    try {
+        lusnet::safetensors_file::open(path);
+    } catch (const lusnet::io_error& e) {
+        code = e.error_number();
+    }
+    CHECK(code == ENOENT);
 }
 
 TEST_CASE("safetensors: a directory is an io_error", "[safetensors]") {

@@ -88,8 +88,17 @@ public:
 /// A file that cannot be opened, mapped or read.
 class io_error : public detail::error_of<std::runtime_error> {
 public:
-    io_error(const std::string& operation, const std::string& subject, const std::string& detail)
-        : error_of("io", operation, subject, detail) {}
+    /// `error_number` is the `errno` behind the failure when there is one, so callers (and the
+    /// Python bindings, which raise FileNotFoundError for ENOENT) need not parse the message.
+    io_error(const std::string& operation, const std::string& subject, const std::string& detail,
+             int error_number = 0)
+        : error_of("io", operation, subject, detail), m_error_number(error_number) {}
+
+    /// The `errno` value behind the failure, 0 when the failure had none.
+    int error_number() const noexcept { return m_error_number; }
+
+private:
+    int m_error_number;
 };
 
 } // namespace lusnet

@@ -124,7 +124,7 @@ inline std::vector<std::uint8_t> read_file(const std::string& operation, const s
     std::unique_ptr<std::FILE, file_closer> file(std::fopen(path.c_str(), "rb"));
     if (!file) {
         const int code = errno;
-        throw io_error(operation, path, std::strerror(code));
+        throw io_error(operation, path, std::strerror(code), code);
     }
 
     // Read in chunks rather than trusting a size from the file system: pipes and special files
@@ -142,7 +142,7 @@ inline std::vector<std::uint8_t> read_file(const std::string& operation, const s
     }
     if (std::ferror(file.get())) {
         const int code = errno;
-        throw io_error(operation, path, std::strerror(code));
+        throw io_error(operation, path, std::strerror(code), code);
     }
     return bytes;
 }

@@ -690,15 +690,16 @@ inline safetensors_file safetensors_file::open(const std::string& path) {
     const detail::safetensors::file_descriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (fd.get() < 0) {
         const int code = errno;
-        throw io_error("safetensors open", path,
-                       "expected a readable file, got " +
-                           detail::safetensors::system_error_text(code));
+        throw io_error(
+            "safetensors open", path,
+            "expected a readable file, got " + detail::safetensors::system_error_text(code), code);
     }
     struct stat status {};
     if (::fstat(fd.get(), &status) != 0) {
         const int code = errno;
         throw io_error("safetensors open", path,
-                       "expected file status, got " + detail::safetensors::system_error_text(code));
+                       "expected file status, got " + detail::safetensors::system_error_text(code),
+                       code);
     }
     if (!S_ISREG(status.st_mode)) {
         throw io_error("safetensors open", path, "expected a regular file, got another kind");
@@ -722,7 +723,8 @@ inline safetensors_file safetensors_file::open(const std::string& path) {
         const int code = errno;
         throw io_error("safetensors open", path,
                        "expected to map " + std::to_string(size) + " bytes, got " +
-                           detail::safetensors::system_error_text(code));
+                           detail::safetensors::system_error_text(code),
+                       code);
     }
     safetensors_file file;
     file.m_path = path;
@@ -899,9 +901,9 @@ inline void save_safetensors(const std::string& path, const std::vector<tensor_e
     std::FILE* file = std::fopen(path.c_str(), "wb");
     if (file == nullptr) {
         const int code = errno;
-        throw io_error("safetensors save", path,
-                       "expected a writable file, got " +
-                           detail::safetensors::system_error_text(code));
+        throw io_error(
+            "safetensors save", path,
+            "expected a writable file, got " + detail::safetensors::system_error_text(code), code);
     }
     int failure = 0;
     try {
@@ -924,7 +926,8 @@ inline void save_safetensors(const std::string& path, const std::vector<tensor_e
         std::remove(path.c_str());
         throw io_error("safetensors save", path,
                        "expected every byte written, got " +
-                           detail::safetensors::system_error_text(failure));
+                           detail::safetensors::system_error_text(failure),
+                       failure);
     }
 }
 
