@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The main job on the shipped defaults: set up, build, and classify the sample ultrasound frames
-# in tests/data with LUS-Net through the C++ example `classify`.
+# The main job on the shipped defaults: set up, install the lusnet package (`pip install .`, which
+# compiles its C++ core) and classify the sample ultrasound frames in examples/data with LUS-Net
+# through the command line, `lusnet predict`.
 #
 # TODO(#6): no trained weights ship yet, so this uses the randomly initialised LUS-Net weights
 # of the PyTorch reference (tests/reference/make_reference.py): the probabilities show the
@@ -12,11 +13,10 @@ venv="${LUSNET_VENV:-$root/.venv}"
 build="${LUSNET_BUILD_DIR:-$root/build}"
 
 bash "$root/scripts/setup.sh"
-export PATH="$venv/bin:$PATH"
-cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
-    -DPython3_EXECUTABLE="$venv/bin/python" >/dev/null
-cmake --build "$build" --parallel 2 --target classify
+echo "demo: installing the lusnet package (compiles its C++ core, about a minute)"
+"$venv/bin/pip" install -q --disable-pip-version-check "$root"
 reference="$build/tests/reference"
 "$venv/bin/python" "$root/tests/reference/make_reference.py" --data "$root/tests/data" \
     --out "$reference"
-"$build/examples/classify" lusnet "$reference/lusnet/weights.safetensors" "$root"/tests/data/*.png
+"$venv/bin/lusnet" predict --arch lusnet --weights "$reference/lusnet/weights.safetensors" \
+    "$root/examples/data"

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs what lusnet's build, tests and benchmarks need on a fresh Debian 12 or 13 machine:
 # the Debian -dev packages, and a Python virtual environment (.venv) holding PyTorch and
-# torchvision, which only the reference and benchmark scripts use. Safe to run again.
+# torchvision, which only the reference and benchmark scripts use, and what the Python tests
+# and the notebook need (pytest, ruff, nbclient, ipykernel, matplotlib). Safe to run again.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="${LUSNET_VENV:-$root/.venv}"
 
 packages=(g++ make libeigen3-dev xtensor-dev libxsimd-dev libstb-dev nlohmann-json3-dev catch2
-          libbenchmark-dev clang-format)
+          libbenchmark-dev clang-format python3-dev python3-venv)
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -26,5 +27,5 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 # torchvision 0.29.1 pairs with torch 2.14.1; both are the reference only, never a dependency.
 "$venv/bin/pip" install -q --disable-pip-version-check cmake ninja numpy pillow safetensors \
-    torch==2.14.1 torchvision==0.29.1
+    torch==2.14.1 torchvision==0.29.1 pytest ruff nbclient nbformat ipykernel matplotlib
 echo "setup: done (venv $venv)"
