@@ -3,7 +3,9 @@
 Runs the Google Benchmark binary ``lusnet_bench`` (built with ``-DLUSNET_BUILD_BENCH=ON``) and
 PyTorch's eager CPU forward of the same architectures in one run, at each thread count, and
 writes the medians and their ratio to a Markdown table (``docs/benchmarks.md`` by default)
-with the date, CPU and versions. Usage::
+with the date, CPU and versions. The same lusnet run times Grad-CAM (``bench/bench_cam.cpp``)
+next to the forward pass, and a second table gives Grad-CAM's cost as a multiple of a forward
+pass. Usage::
 
     python bench/compare.py --bench build/bench/lusnet_bench --threads 1 2
 """
@@ -54,22 +56,26 @@ def time_torch(arch: str, batch: int, threads: int, repeats: int) -> float:
     return statistics.median(times)
 
 
-def time_lusnet(bench: Path, threads: int, repeats: int) -> dict:
-    """Median real time in milliseconds per (arch, batch), from the benchmark's JSON output."""
+def time_lusnet(bench: Path, threads: int, repeats: int) -> tuple:
+    """Median real times in milliseconds per (arch, batch) of the forward pass and of Grad-CAM,
+    from the benchmark's JSON output."""
     env = dict(os.environ, LUSNET_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
     result = subprocess.run(
         [str(bench), "--benchmark_format=json", f"--benchmark_repetitions={repeats}",
          "--benchmark_report_aggregates_only=true"],
         env=env, check=True, capture_output=True, text=True)
-    medians = {}
+    medians, cams = {}, {}
     for row in json.loads(result.stdout)["benchmarks"]:
         if row.get("aggregate_name") != "median":
             continue
-        name = row["run_name"]  # BM_<arch>_forward/<batch>/real_time
-        arch = name.split("_forward")[0][len("BM_"):]
-        batch = int(name.split("/")[1])
-        medians[(arch, batch)] = row["real_time"]
-    return medians
+        # BM_<arch>_forward/<batch>/real_time or BM_gradcam_<arch>/<batch>/real_time
+        run = row["run_name"].split("/")
+        name, batch = run[0][len("BM_"):], int(run[1])
+        if name.endswith("_forward"):
+            medians[(name[: -len("_forward")], batch)] = row["real_time"]
+        elif name.startswith("gradcam_"):
+            cams[(name[len("gradcam_"):], batch)] = row["real_time"]
+    return medians, cams
 
 
 def cpu_name() -> str:
@@ -88,7 +94,29 @@ def simd_flags() -> str:
     return ", ".join(f for f in ("avx2", "fma", "f16c", "avx512f", "avx512_vnni") if f in flags)
 
 
-def write_table(out: Path, rows: list, args) -> None:
+def cam_table(cam_rows: list) -> list:
+    """Markdown lines of Grad-CAM's cost next to the forward pass of the same run."""
+    if not cam_rows:
+        return []
+    lines = [
+        "## Grad-CAM cost",
+        "",
+        "Grad-CAM at each model's default CAM layer (`BM_gradcam_<model>`, forward with capture, "
+        "backward from the target logit down to that layer only, weights, upsampling) next to "
+        "the plain forward of the same lusnet run; ratio = Grad-CAM / forward (goal: at most "
+        "1.3).",
+        "",
+        "| model | batch | threads | forward ms | Grad-CAM ms | ratio |",
+        "|---|---|---|---|---|---|",
+    ]
+    for arch, batch, threads, forward, cam in cam_rows:
+        lines.append(f"| {arch} | {batch} | {threads} | {forward:.1f} | {cam:.1f} | "
+                     f"{cam / forward:.2f} |")
+    lines.append("")
+    return lines
+
+
+def write_table(out: Path, rows: list, args, cam_rows: list = ()) -> None:
     lines = [
         "# Benchmarks",
         "",
@@ -110,6 +138,7 @@ def write_table(out: Path, rows: list, args) -> None:
         lines.append(f"| {arch} | {batch} | {threads} | {ours:.1f} | {theirs:.1f} | "
                      f"{ours / theirs:.2f} |")
     lines.append("")
+    lines += cam_table(list(cam_rows))
     text = "\n".join(lines)
     if args.notes:
         text += "\n" + args.notes.read_text()
@@ -131,15 +160,18 @@ def main(argv=None) -> int:
     if args.notes and not args.notes.exists():
         args.notes = None
 
-    rows = []
+    rows, cam_rows = [], []
     for threads in args.threads:
-        ours = time_lusnet(args.bench, threads, args.repeats)
+        ours, cams = time_lusnet(args.bench, threads, args.repeats)
+        for arch, batch in CASES:
+            if (arch, batch) in cams:
+                cam_rows.append((arch, batch, threads, ours[(arch, batch)], cams[(arch, batch)]))
         for arch, batch in CASES:
             theirs = time_torch(arch, batch, threads, args.repeats)
             rows.append((arch, batch, threads, ours[(arch, batch)], theirs))
             print(f"{arch} batch {batch}, {threads} threads: lusnet {ours[(arch, batch)]:.1f} ms, "
                   f"PyTorch {theirs:.1f} ms", flush=True)
-    write_table(args.out, rows, args)
+    write_table(args.out, rows, args, cam_rows)
     print(f"wrote {args.out}")
     return 0
 
