@@ -110,6 +110,8 @@ struct auc_estimate {
     /// scale by the delta method: it stays inside (0, 1) without clipping and is asymmetric near
     /// the bounds, where the symmetric interval is known to undercover. Both intervals
     /// collapse to the point at AUC 0 or 1, where DeLong's variance is 0.
+    // TODO(#6): a zero-width interval at perfect separation overstates certainty in a study of
+    // 66 patients; offer a stratified bootstrap interval beside DeLong's for that case.
     interval delong_logit;
 };
 
