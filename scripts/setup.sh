@@ -27,5 +27,6 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 # torchvision 0.29.1 pairs with torch 2.14.1; both are the reference only, never a dependency.
 "$venv/bin/pip" install -q --disable-pip-version-check cmake ninja numpy pillow safetensors \
-    torch==2.14.1 torchvision==0.29.1 pytest ruff nbclient nbformat ipykernel matplotlib
+    torch==2.14.1 torchvision==0.29.1 pytest ruff nbclient nbformat ipykernel matplotlib \
+    scipy scikit-learn
 echo "setup: done (venv $venv)"
