@@ -4,6 +4,7 @@ thread."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 import time
@@ -103,6 +104,19 @@ def test_a_forward_lets_other_python_threads_run(restore_threads):
     assert share > 0.1
 
 
+def pair_ratio(work):
+    """Wall time of ``work`` on two threads at once over that of one thread, measured back to
+    back."""
+
+    def wall(threads):
+        begin = time.perf_counter()
+        run_in_threads(threads, work)
+        return time.perf_counter() - begin
+
+    one = wall(1)
+    return wall(2) / one
+
+
 @pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="needs two cores")
 def test_two_threads_take_clearly_less_than_twice_one_thread(restore_threads):
     # One OpenMP thread per forward, so the only parallelism is that of the Python threads:
@@ -111,32 +125,32 @@ def test_two_threads_take_clearly_less_than_twice_one_thread(restore_threads):
     net = lusnet.load_model("lusnet")
     x = np.zeros((4, 1, 224, 224), dtype=np.float32)
     net(x)  # warm up
+    data = bytes(16 << 20)
 
     def forwards(_):
         for _ in range(2):
             net(x)
 
-    def wall(threads):
-        begin = time.perf_counter()
-        run_in_threads(threads, forwards)
-        return time.perf_counter() - begin
+    def hashing(_):
+        for _ in range(20):
+            hashlib.sha256(data).digest()  # releases the GIL: parallel wherever cores are free
 
-    # Busy neighbours (a compiler on the same two cores) can starve either measurement, so
-    # each pair is taken back to back, in alternating order, and the best pair counts: a GIL
-    # held during the forward would keep every pair near 2.
-    ratios = []
-    for attempt in range(8):
-        if attempt % 2 == 0:
-            one = wall(1)
-            two = wall(2)
-        else:
-            two = wall(2)
-            one = wall(1)
-        ratios.append(two / one)
-        if ratios[-1] < 1.5:
+    # Busy neighbours (a compiler on the same two cores) can leave this process one core, so
+    # each attempt first measures hashing, which always runs in parallel when it can: only an
+    # attempt whose hashing pair took under 1.3x shows what the forward does with two cores.
+    attempts = []
+    for _ in range(6):
+        attempts.append((pair_ratio(hashing), pair_ratio(forwards)))
+        if attempts[-1][1] < 1.5:
             break
-    print(f"2 threads / 1 thread wall time: {[round(r, 2) for r in ratios]}")
-    assert min(ratios) < 1.7
+    report = ", ".join(f"hashing {h:.2f} forward {f:.2f}" for h, f in attempts)
+    print(f"2 threads / 1 thread wall time: {report}")
+    if min(f for _, f in attempts) < 1.7:
+        return
+    if all(h >= 1.3 for h, _ in attempts):
+        pytest.skip(f"no second core was free for this process ({report})")
+    pytest.fail(f"two threads took about twice one thread although a second core was free "
+                f"({report})")
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="counts threads in /proc")
