@@ -382,7 +382,8 @@ A validated safetensors file, memory-mapped; open one with `lusnet.open_safetens
                                "Every tensor's TensorInfo, in the order of the data block.")
         .def_property_readonly("metadata", &lusnet::safetensors_file::metadata,
                                "The header's `__metadata__` strings, a dict (empty when absent).")
-        .def("__contains__", &lusnet::safetensors_file::contains, "name"_a)
+        .def("__contains__", &lusnet::safetensors_file::contains, "name"_a,
+             "Whether the header names a tensor `name`.")
         .def("info", &lusnet::safetensors_file::info, "name"_a,
              "The TensorInfo of tensor `name`; KeyError when absent.")
         .def("read", &read_tensor, "name"_a, R"doc(

@@ -32,6 +32,7 @@ PROGRESS_THRESHOLD = 3
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declares the subcommand's options and arguments on its parser."""
     parser.add_argument("--arch", required=True, choices=lusnet.architectures(),
                         help="architecture of the weights")
     parser.add_argument("--weights", required=True, type=Path,
@@ -49,6 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def positive_int(text: str) -> int:
+    """argparse type: an integer of at least 1."""
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
@@ -79,6 +81,8 @@ def classify(net: lusnet.Model, path: Path, size: int | None) -> tuple[int, floa
 
 
 def run(args: argparse.Namespace) -> int:
+    """Classifies the frames; 0 when all were classified, 1 when one failed or the model could not
+    be loaded."""
     start = time.perf_counter()
     try:
         net = lusnet.load_model(args.arch, args.weights)
