@@ -41,3 +41,7 @@
 #include "lusnet/explain/hires_cam.hpp"
 #include "lusnet/explain/layer_cam.hpp"
 #include "lusnet/explain/overlay.hpp"
+
+#include "lusnet/clinical/pleura.hpp"
+#include "lusnet/clinical/sector.hpp"
+#include "lusnet/clinical/ultrasound.hpp"
