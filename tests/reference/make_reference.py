@@ -34,6 +34,7 @@ ROOT = HERE.parent.parent
 TORCH_MODELS = ROOT / "python" / "lusnet" / "torch_models.py"
 RESIZE_SCRIPT = HERE / "make_resize_reference.py"
 CAM_SCRIPT = HERE / "make_cam_reference.py"
+TRAIN_SCRIPT = HERE / "make_train_reference.py"
 STATS_SCRIPT = HERE / "make_stats_reference.py"
 
 IMAGENET = {"mode": "rgb", "resize": 256, "crop": 224,
@@ -160,7 +161,8 @@ def write_dtypes(out: Path) -> None:
 
 def fingerprint() -> str:
     digest = hashlib.sha256()
-    for path in (Path(__file__), TORCH_MODELS, RESIZE_SCRIPT, CAM_SCRIPT, STATS_SCRIPT):
+    for path in (Path(__file__), TORCH_MODELS, RESIZE_SCRIPT, CAM_SCRIPT, STATS_SCRIPT,
+                 TRAIN_SCRIPT):
         if path.exists():
             digest.update(path.read_bytes())
     digest.update(torch.__version__.encode())
@@ -194,6 +196,9 @@ def main(argv=None) -> int:
             ["--data", str(args.data), "--out", str(args.out)])
     if STATS_SCRIPT.exists():
         load_module(STATS_SCRIPT, "make_stats_reference").main(
+            ["--data", str(args.data), "--out", str(args.out)])
+    if TRAIN_SCRIPT.exists():
+        load_module(TRAIN_SCRIPT, "make_train_reference").main(
             ["--data", str(args.data), "--out", str(args.out)])
     stamp.write_text(json.dumps({"fingerprint": key, "torch": torch.__version__}))
     return 0
