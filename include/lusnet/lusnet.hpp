@@ -42,6 +42,16 @@
 #include "lusnet/explain/layer_cam.hpp"
 #include "lusnet/explain/overlay.hpp"
 
+#include "lusnet/train/augment.hpp"
+#include "lusnet/train/checkpoint.hpp"
+#include "lusnet/train/dataset.hpp"
+#include "lusnet/train/loss.hpp"
+#include "lusnet/train/manifest.hpp"
+#include "lusnet/train/optimizer.hpp"
+#include "lusnet/train/random.hpp"
+#include "lusnet/train/schedule.hpp"
+#include "lusnet/train/split.hpp"
+
 #include "lusnet/clinical/pleura.hpp"
 #include "lusnet/clinical/sector.hpp"
 #include "lusnet/clinical/ultrasound.hpp"
