@@ -8,6 +8,7 @@ re-exports it and adds the ``lusnet`` command line (``lusnet.cli``). numpy in, n
 >>> x = net.preprocess(lusnet.read_image("frame.png"))            # doctest: +SKIP
 >>> net.predict(x)                                                # doctest: +SKIP
 array([[0.61, 0.39]], dtype=float32)
+>>> cam = lusnet.grad_cam(net, x)[0]                             # doctest: +SKIP
 
 Every call that computes or reads a file releases the GIL, and a model may be shared between
 threads. Errors are ValueError (shapes, formats, arguments), KeyError (unknown names) and
@@ -23,11 +24,15 @@ from lusnet._core import (
     __version__,
     architectures,
     get_num_threads,
+    grad_cam,
     load_model,
+    model_view,
     open_safetensors,
+    overlay,
     preprocess,
     read_image,
     set_num_threads,
+    write_png,
 )
 
 __all__ = [
@@ -37,9 +42,13 @@ __all__ = [
     "__version__",
     "architectures",
     "get_num_threads",
+    "grad_cam",
     "load_model",
+    "model_view",
     "open_safetensors",
+    "overlay",
     "preprocess",
     "read_image",
     "set_num_threads",
+    "write_png",
 ]

@@ -1,6 +1,7 @@
 """Type stubs of the compiled module lusnet._core; the docstrings live in python/src/core.cpp."""
 
 import os
+from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
@@ -95,6 +96,25 @@ def preprocess(
 ) -> FloatArray:
     """Resize the shorter side to `resize` (default `size`), centre crop size x size, scale to
     [0, 1] and normalise: float32 [1, C, size, size], C being the image's channels."""
+
+def grad_cam(
+    model: Model,
+    x: npt.ArrayLike,
+    layer: str | None = None,
+    target: int | Sequence[int] | None = None,
+    method: Literal["gradcam", "gradcam++", "hirescam", "layercam", "eigencam"] = "gradcam",
+) -> FloatArray:
+    """Class activation maps float32 [N, H, W] in [0, 1] of a batch x [N, C, H, W]."""
+
+def overlay(image: npt.ArrayLike, cam: npt.ArrayLike, alpha: float = 0.4) -> ByteArray:
+    """A map [H', W'] in Turbo colours over uint8 pixels (H, W, C): RGB (H, W, 3); a map of
+    another size is resized bilinearly to the image's."""
+
+def model_view(model: Model, image: npt.ArrayLike) -> ByteArray:
+    """The resized, centre-cropped part of uint8 pixels that the model sees (crop, crop, C)."""
+
+def write_png(path: PathLike, image: npt.ArrayLike) -> None:
+    """Writes uint8 pixels (H, W, C), C = 1 or 3, as a PNG file."""
 
 def set_num_threads(n: int) -> None:
     """Sets how many threads each forward may use, process-wide; n >= 1."""

@@ -240,6 +240,71 @@ py::array_t<float> preprocess(const py::object& image, std::size_t size,
     return to_numpy(without_gil([&] { return lusnet::preprocess(img, p); }));
 }
 
+/// The class targets of `grad_cam`: None (each image's predicted class), one int for every image,
+/// or a sequence of ints, one per image.
+std::vector<std::size_t> to_targets(const py::object& target) {
+    std::vector<long long> given;
+    if (target.is_none()) {
+        return {};
+    }
+    if (py::isinstance<py::int_>(target)) {
+        given.push_back(target.cast<long long>());
+    } else {
+        given = target.cast<std::vector<long long>>();
+    }
+    std::vector<std::size_t> targets;
+    for (const long long t : given) {
+        if (t < 0) {
+            throw lusnet::invalid_argument("grad_cam", "target",
+                                           "expected class indices >= 0, got " + std::to_string(t));
+        }
+        targets.push_back(static_cast<std::size_t>(t));
+    }
+    return targets;
+}
+
+py::object grad_cam(const lusnet::model& net, const py::object& x,
+                    const std::optional<std::string>& layer, const py::object& target,
+                    const std::string& method) {
+    lusnet::cam_options options;
+    options.method = lusnet::parse_cam_method(method);
+    options.layer = layer.value_or(std::string{});
+    options.targets = to_targets(target);
+    const float_array input = as_float_array(x);
+    const lusnet::const_tensor_view view = input_view(input, net, "grad_cam");
+
+    lusnet::tensor maps = without_gil([&] { return lusnet::grad_cam(net, view, options).heatmaps; });
+    const lusnet::shape4 s = maps.shape();
+    // [N, 1, H, W] to [N, H, W]: a view of the same buffer.
+    return to_numpy(std::move(maps)).attr("reshape")(s.n, s.h, s.w);
+}
+
+py::array_t<std::uint8_t> overlay(const py::object& image, const py::object& cam, float alpha) {
+    const lusnet::image img = to_image(image, "overlay");
+    const float_array map = as_float_array(cam);
+    if (map.ndim() != 2) {
+        throw lusnet::shape_error("overlay", "cam",
+                                  "expected one heatmap [H, W], got an array of shape " +
+                                      shape_text(map));
+    }
+    const lusnet::const_tensor_view view{
+        map.data(), lusnet::shape4{1, 1, static_cast<std::size_t>(map.shape(0)),
+                                   static_cast<std::size_t>(map.shape(1))}};
+    lusnet::overlay_options options;
+    options.alpha = alpha;
+    return to_numpy(without_gil([&] { return lusnet::overlay(img, view, options); }));
+}
+
+py::array_t<std::uint8_t> model_view(const lusnet::model& net, const py::object& image) {
+    const lusnet::image img = to_image(image, "model view");
+    return to_numpy(without_gil([&] { return lusnet::model_view(img, net.preprocess()); }));
+}
+
+void write_png(const path& file, const py::object& image) {
+    const lusnet::image img = to_image(image, "write png");
+    without_gil([&] { lusnet::write_png(file.string(), img); });
+}
+
 std::vector<std::string> architecture_names() {
     std::vector<std::string> names;
     for (const auto& info : lusnet::architectures()) {
@@ -350,6 +415,39 @@ The shorter side is resized to `resize` (default: `size`) by antialiased bilinea
 the longer to int(resize * long / short), then the central size x size square is cropped; values
 become pixel / 255 and, when `mean` and `std` are given (one value per channel), (v - mean) / std.
 Returns float32 [1, C, size, size].)doc");
+
+    m.def("grad_cam", &grad_cam, "model"_a, "x"_a, "layer"_a = py::none(), "target"_a = py::none(),
+          "method"_a = "gradcam", R"doc(
+Class activation maps of a batch: where in each image the evidence for a class lies.
+
+model: a `Model`. x: float32 array [N, C, H, W], converted as `Model.forward` does.
+layer: the layer explained (see `Model.layer_names`); None takes the model's default, the last
+convolutional block. target: the class explained, None for each image's predicted class, an int
+for every image, or a sequence of ints, one per image; scores are the raw logits.
+method: 'gradcam', 'gradcam++', 'hirescam', 'layercam' or 'eigencam'.
+Returns float32 [N, H, W] at the input's size, each map min-max normalised to [0, 1] (a
+constant map is all zeros). Raises KeyError listing the layer names for an unknown layer, and
+ValueError for an unknown method, a target out of range or a target list of the wrong length.)doc");
+
+    m.def("overlay", &overlay, "image"_a, "cam"_a, "alpha"_a = 0.4f, R"doc(
+A heatmap in Turbo colours blended over an image: round((1 - alpha) * pixel + alpha * colour).
+
+image: uint8 pixels (H, W, C) with C = 1 or 3, or (H, W), as `lusnet.read_image` returns.
+cam: float [H', W'] with values in [0, 1] (others are clamped), e.g. one map of `grad_cam`. The
+output always has the image's size: a map of another size is first resized bilinearly to
+(H, W), so a map of the model's input (the resized, centre-cropped frame) is stretched over the
+whole image. alpha: in [0, 1]; 0 returns the image itself as RGB.
+Returns uint8 RGB (H, W, 3). Raises ValueError for a bad image, cam shape or alpha.)doc");
+
+    m.def("model_view", &model_view, "model"_a, "image"_a, R"doc(
+The part of an image the model sees: resized and centre cropped by the model's preprocessing,
+before normalisation, as uint8 pixels (crop, crop, C) with the image's channels. The maps of
+`grad_cam` on `model.preprocess(image)` line up with it pixel for pixel, so it is the image to
+`overlay` them on.)doc");
+
+    m.def("write_png", &write_png, "path"_a, "image"_a, R"doc(
+Writes uint8 pixels (H, W, C), C = 1 or 3, or (H, W), as a PNG file. Raises OSError when
+the file cannot be written, ValueError for another dtype or shape.)doc");
 
     m.def("set_num_threads", &lusnet::set_num_threads, "n"_a, R"doc(
 Sets how many threads each forward may use (OpenMP), process-wide; n >= 1.)doc");
