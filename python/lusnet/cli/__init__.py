@@ -13,9 +13,9 @@ import sys
 from collections.abc import Sequence
 
 import lusnet
-from lusnet.cli import info, predict
+from lusnet.cli import explain, info, predict
 
-COMMANDS = (predict, info)
+COMMANDS = (predict, explain, info)
 
 
 def build_parser() -> argparse.ArgumentParser:
