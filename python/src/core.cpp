@@ -273,7 +273,8 @@ py::object grad_cam(const lusnet::model& net, const py::object& x,
     const float_array input = as_float_array(x);
     const lusnet::const_tensor_view view = input_view(input, net, "grad_cam");
 
-    lusnet::tensor maps = without_gil([&] { return lusnet::grad_cam(net, view, options).heatmaps; });
+    lusnet::tensor maps =
+        without_gil([&] { return lusnet::grad_cam(net, view, options).heatmaps; });
     const lusnet::shape4 s = maps.shape();
     // [N, 1, H, W] to [N, H, W]: a view of the same buffer.
     return to_numpy(std::move(maps)).attr("reshape")(s.n, s.h, s.w);
