@@ -254,6 +254,32 @@ inline std::ptrdiff_t window_output_size(std::size_t input, std::size_t kernel, 
     return out;
 }
 
+/// Throws unless `padding` is at most half of `kernel` on both axes: PyTorch's pooling rule, so
+/// every window holds at least one real input value.
+inline void check_pool_padding(const std::string& operation, size2 kernel, size2 padding) {
+    if (2 * padding.h > kernel.h || 2 * padding.w > kernel.w) {
+        throw invalid_argument(operation, "",
+                               "expected padding " + padding.str() + " at most half the kernel " +
+                                   kernel.str());
+    }
+}
+
+/// The output shape of a pooling window over `input`; shape_error naming `layer_name` when no
+/// window fits.
+inline shape4 pool_output_shape(const std::string& layer_name, const shape4& input, size2 kernel,
+                                size2 stride, size2 padding, size2 dilation, bool ceil_mode) {
+    const auto oh =
+        window_output_size(input.h, kernel.h, stride.h, padding.h, dilation.h, ceil_mode);
+    const auto ow =
+        window_output_size(input.w, kernel.w, stride.w, padding.w, dilation.w, ceil_mode);
+    if (oh <= 0 || ow <= 0) {
+        throw shape_error("forward", layer_name,
+                          "input " + input.str() + " is smaller than the window " + kernel.str() +
+                              " with padding " + padding.str());
+    }
+    return {input.n, input.c, static_cast<std::size_t>(oh), static_cast<std::size_t>(ow)};
+}
+
 } // namespace detail
 
 } // namespace lusnet

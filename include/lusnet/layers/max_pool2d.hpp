@@ -66,26 +66,13 @@ inline max_pool2d::max_pool2d(const max_pool2d_options& options) : m_options(opt
         throw invalid_argument("create MaxPool2d", "",
                                "expected positive kernel, stride and dilation");
     }
-    // PyTorch's rule: a window must always hold at least one real input value.
-    if (2 * o.padding.h > o.kernel.h || 2 * o.padding.w > o.kernel.w) {
-        throw invalid_argument("create MaxPool2d", "",
-                               "expected padding " + o.padding.str() + " at most half the kernel " +
-                                   o.kernel.str());
-    }
+    detail::check_pool_padding("create MaxPool2d", o.kernel, o.padding);
 }
 
 inline shape4 max_pool2d::output_shape(const shape4& input) const {
     const auto& o = m_options;
-    const auto oh = detail::window_output_size(input.h, o.kernel.h, o.stride.h, o.padding.h,
-                                               o.dilation.h, o.ceil_mode);
-    const auto ow = detail::window_output_size(input.w, o.kernel.w, o.stride.w, o.padding.w,
-                                               o.dilation.w, o.ceil_mode);
-    if (oh <= 0 || ow <= 0) {
-        throw shape_error("forward", describe(),
-                          "input " + input.str() + " is smaller than the window " + o.kernel.str() +
-                              " with padding " + o.padding.str());
-    }
-    return {input.n, input.c, static_cast<std::size_t>(oh), static_cast<std::size_t>(ow)};
+    return detail::pool_output_shape(describe(), input, o.kernel, o.stride, o.padding, o.dilation,
+                                     o.ceil_mode);
 }
 
 inline tensor max_pool2d::forward(const_tensor_view input) const {
